@@ -1,0 +1,52 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import AutoLoad from '@fastify/autoload'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import type { ConfigOptions } from './plugins/external/config.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+/** Drops the query string: a client may have put a token there. */
+function pathOnly (url: string | undefined): string {
+  return url === undefined ? '' : url.split('?', 1)[0] ?? ''
+}
+
+/** Server options; fastify-cli reads them with `-o`, the tests pass them to Fastify. */
+export const options: FastifyServerOptions = {
+  ajv: {
+    customOptions: {
+      // Refuse unknown properties and wrong types instead of silently fixing the body.
+      removeAdditional: false,
+      coerceTypes: false
+    }
+  },
+  logger: {
+    redact: ['req.headers.authorization', 'req.headers.cookie'],
+    serializers: {
+      req: (request) => ({
+        method: request.method,
+        url: pathOnly(request.url),
+        remoteAddress: request.ip
+      })
+    }
+  }
+}
+
+export type AppOptions = ConfigOptions
+
+export default async function app (fastify: FastifyInstance, opts: AppOptions) {
+  // Third-party plugins (config first: everything else reads it), then latch's own.
+  await fastify.register(AutoLoad, { dir: path.join(here, 'plugins/external'), options: opts })
+  await fastify.register(AutoLoad, { dir: path.join(here, 'plugins/app'), options: opts })
+
+  // A folder whose name is in parentheses groups routes without adding a URL segment:
+  // `routes/(protected)` holds every route behind the authenticate hook.
+  await fastify.register(AutoLoad, {
+    dir: path.join(here, 'routes'),
+    autoHooks: true,
+    cascadeHooks: true,
+    dirNameRoutePrefix: (_parent: string, folder: string) =>
+      folder.startsWith('(') ? false : folder,
+    options: opts
+  })
+}

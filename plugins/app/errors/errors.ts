@@ -1,0 +1,69 @@
+import createError from '@fastify/error'
+
+// Error codes are part of the HTTP contract: clients switch on them.
+
+/** Seconds a client should wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = 1
+
+const CHALLENGE = 'Bearer realm="latch"'
+
+export const MissingToken = createError(
+  'MISSING_TOKEN', 'This route needs a bearer token', 401)
+
+export const InvalidToken = createError(
+  'INVALID_TOKEN', 'The access token is invalid, expired or revoked', 401)
+
+export const MalformedAuthorization = createError(
+  'INVALID_REQUEST', 'The Authorization header is malformed', 400)
+
+export const InvalidCredentials = createError(
+  'INVALID_CREDENTIALS', 'Invalid username or password', 401)
+
+export const InvalidUsername = createError(
+  'INVALID_USERNAME',
+  'Usernames are 3 to 32 letters, digits, dots, dashes or underscores', 400)
+
+export const UsernameTaken = createError(
+  'USERNAME_TAKEN', 'This username is already taken', 409)
+
+export const NotFound = createError('NOT_FOUND', '%s', 404)
+
+export const ClusterUnavailable = createError(
+  'CLUSTER_UNAVAILABLE', 'The session store cannot answer right now; retry shortly', 503)
+
+/** Response headers that go with an error code (RFC 6750 challenges, Retry-After). */
+export function headersFor (code: string | undefined): Record<string, string> {
+  switch (code) {
+    case 'MISSING_TOKEN':
+      return { 'www-authenticate': CHALLENGE }
+    case 'INVALID_TOKEN':
+      return { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` }
+    case 'INVALID_REQUEST':
+      return { 'www-authenticate': `${CHALLENGE}, error="invalid_request"` }
+    case 'CLUSTER_UNAVAILABLE':
+      return { 'retry-after': String(RETRY_AFTER_SECONDS) }
+    default:
+      return {}
+  }
+}
+
+/**
+ * How long a route waits for the cluster. ioredis retries a command through a failover
+ * for seconds; a client is better served by a prompt 503 and its own retry.
+ */
+export const CLUSTER_DEADLINE_MS = 750
+
+/** Runs a store call, turning any failure or slowness of the cluster into a 503. */
+export async function fromCluster<T> (work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(reject, CLUSTER_DEADLINE_MS, new Error('cluster deadline passed'))
+  })
+  try {
+    return await Promise.race([work, deadline])
+  } catch (err) {
+    throw new ClusterUnavailable({ cause: err })
+  } finally {
+    clearTimeout(timer)
+  }
+}
