@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto'
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import fp from 'fastify-plugin'
+import app, { options } from '../../app.js'
+
+type Test = { teardown: (fn: () => unknown) => void, name: string }
+
+export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789'
+
+const DEFAULT_TEST_NODES = [0, 1, 2, 3, 4, 5].map((n) => `127.0.0.1:${7100 + n}`).join(',')
+
+/** Seed nodes of the throwaway cluster that `npm test` started. */
+export const clusterNodes = process.env.REDIS_CLUSTER_NODES ?? DEFAULT_TEST_NODES
+
+/** A fresh key prefix, so that test files never see each other's keys. */
+export function uniquePrefix (): string {
+  return `test:${randomBytes(6).toString('hex')}:`
+}
+
+export function testEnv (overrides: Record<string, string | undefined> = {}) {
+  return {
+    REDIS_CLUSTER_NODES: clusterNodes,
+    JWT_SECRET: TEST_SECRET,
+    KEY_PREFIX: uniquePrefix(),
+    ...overrides
+  }
+}
+
+/** Builds latch for one test and closes it when the test ends. */
+export async function build (
+  t: Test, env: Record<string, string | undefined> = testEnv()
+): Promise<FastifyInstance> {
+  const server = Fastify({ ...options, logger: false })
+  await server.register(fp(app), { env })
+  await server.ready()
+  t.teardown(() => server.close())
+  return server
+}
+
+let counter = 0
+
+/** A username no other test uses. */
+export function uniqueName (stem = 'user'): string {
+  counter += 1
+  return `${stem}${counter}_${randomBytes(4).toString('hex')}`
+}
+
+export const PASSWORD = 'correct horse battery staple'
+
+export async function register (
+  server: FastifyInstance, username = uniqueName(), password = PASSWORD
+) {
+  const res = await server.inject({
+    method: 'POST', url: '/auth/register', payload: { username, password }
+  })
+  return { res, username, password, id: res.json<{ id: string }>().id }
+}
+
+export interface Pair {
+  access_token: string
+  refresh_token: string
+  session_id: string
+}
+
+export async function login (
+  server: FastifyInstance, username: string, password = PASSWORD, userAgent = 'tap'
+): Promise<Pair> {
+  const res = await server.inject({
+    method: 'POST',
+    url: '/auth/login',
+    headers: { 'user-agent': userAgent },
+    payload: { username, password }
+  })
+  if (res.statusCode !== 200) throw new Error(`login failed with ${res.statusCode}`)
+  return res.json<Pair>()
+}
+
+/** Registers a fresh user and logs in once. */
+export async function signedIn (server: FastifyInstance) {
+  const { username, id } = await register(server)
+  const pair = await login(server, username)
+  return { username, id, ...pair }
+}
+
+export async function get (
+  server: FastifyInstance, url: string, token?: string
+): Promise<LightMyRequestResponse> {
+  const headers = token === undefined ? {} : { authorization: `Bearer ${token}` }
+  return await server.inject({ method: 'GET', url, headers })
+}

@@ -1,0 +1,95 @@
+import t from 'tap'
+import { Cluster } from 'ioredis'
+import type { FastifyInstance } from 'fastify'
+import { build, testEnv, register } from '../../helpers/app.js'
+
+/** Every key under the server's prefix, read from every master. */
+async function keysOf (server: FastifyInstance): Promise<string[]> {
+  const cluster = server.cluster as Cluster
+  const found = await Promise.all(cluster.nodes('master').map(async (node) => {
+    const keys: string[] = []
+    let cursor = '0'
+    do {
+      const pattern = `${server.config.KEY_PREFIX}*`
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+      keys.push(...batch)
+      cursor = next
+    } while (cursor !== '0')
+    return keys
+  }))
+  return found.flat()
+}
+
+async function slotOf (server: FastifyInstance, key: string): Promise<number> {
+  return Number(await server.cluster.call('CLUSTER', 'KEYSLOT', key))
+}
+
+const session = (userId: string) =>
+  ({ userId, username: 'someone', userAgent: 'tap', ip: '127.0.0.1' })
+
+t.test('session store', async (t) => {
+  const server = await build(t, testEnv({ REFRESH_TOKEN_TTL: '3600' }))
+  const { sessions, keys } = server
+
+  t.test('a created session is live until it is ended', async (t) => {
+    const { id } = await register(server)
+    const { sessionId, refreshToken } = await sessions.create(session(id))
+    t.ok(refreshToken.startsWith(`${id}.${sessionId}.`))
+    t.same(await sessions.check(id, sessionId), { username: 'someone' })
+    t.equal(await sessions.end(id, sessionId), true)
+    t.equal(await sessions.check(id, sessionId), null)
+    t.equal(await sessions.end(id, sessionId), false, 'ending twice ends nothing')
+  })
+
+  t.test('the refresh secret is stored only as a hash', async (t) => {
+    const { id } = await register(server)
+    const { sessionId, refreshToken } = await sessions.create(session(id))
+    const stored = await server.cluster.hgetall(keys.session(id, sessionId))
+    const secret = refreshToken.split('.')[2] ?? ''
+    t.ok(secret.length >= 43)
+    t.notOk(JSON.stringify(stored).includes(secret))
+  })
+
+  t.test('endAll keeps the named session and ends the rest', async (t) => {
+    const { id } = await register(server)
+    const created = await Promise.all([1, 2, 3].map(async () => await sessions.create(session(id))))
+    const [keep, ...rest] = created.map((s) => s.sessionId) as [string, ...string[]]
+    t.equal(await sessions.endAll(id, keep), 2)
+    t.ok(await sessions.check(id, keep))
+    for (const sid of rest) t.equal(await sessions.check(id, sid), null)
+    t.equal(await sessions.endAll(id), 1)
+    t.equal(await sessions.check(id, keep), null)
+    t.equal(await server.cluster.exists(keys.sessions(id)), 0, 'the index is gone too')
+  })
+
+  t.test('every session key has a TTL and shares its user\'s slot', async (t) => {
+    const { id } = await register(server)
+    await sessions.create(session(id))
+    await sessions.create(session(id))
+    const userSlot = await slotOf(server, keys.user(id))
+    const written = (await keysOf(server)).filter((key) => key.includes(`{${id}}`))
+    t.equal(written.length, 4, 'user, index and two sessions')
+    for (const key of written) {
+      t.equal(await slotOf(server, key), userSlot, key)
+      if (key === keys.user(id)) continue
+      const ttl = await server.cluster.ttl(key)
+      t.ok(ttl > 3500 && ttl <= 3600, `${key} expires with the session (${ttl} s)`)
+    }
+  })
+
+  t.test('expired sessions leave the index when the next one is created', async (t) => {
+    const { id } = await register(server)
+    const old = await sessions.create(session(id))
+    // Pretend the first session expired: its index entry has a past score.
+    await server.cluster.zadd(keys.sessions(id), 1, old.sessionId)
+    await sessions.create(session(id))
+    const sids = await server.cluster.zrange(keys.sessions(id), 0, -1)
+    t.equal(sids.length, 1)
+    t.not(sids[0], old.sessionId)
+  })
+
+  t.test('malformed ids never reach a key', async (t) => {
+    t.throws(() => keys.session('../../etc', 'x'), TypeError)
+    t.throws(() => keys.user('a}b{c'), TypeError)
+  })
+})
