@@ -1,5 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { InvalidCredentials } from '../../plugins/app/errors/errors.js'
+import {
+  InvalidCredentials, InvalidRefreshToken
+} from '../../plugins/app/errors/errors.js'
 import { Credentials, TokenPair, errors } from '../schemas.js'
 
 const auth: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -38,10 +40,37 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
     const session = await fastify.sessions.create({
       userId: user.id,
       username: user.username,
+      credential: user.credential,
       userAgent: (request.headers['user-agent'] ?? '').slice(0, 256),
       ip: request.ip
     })
+    // The password changed or the account was deleted while it was being checked.
+    if (session === null) throw new InvalidCredentials()
     return fastify.tokens.pair(user.id, session)
+  })
+
+  fastify.post('/refresh', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Exchange a refresh token for a new token pair; the old one stops working',
+      description: 'A retry of the same token within REFRESH_GRACE_SECONDS gets the same ' +
+        'new refresh token. Presenting an already-rotated token later ends the session.',
+      body: Type.Object({
+        refresh_token: Type.String({ minLength: 1, maxLength: 512 })
+      }, { additionalProperties: false }),
+      response: { 200: TokenPair, ...errors(400, 401, 429, 503) }
+    }
+  }, async (request) => {
+    const rotation = await fastify.sessions.rotate(request.body.refresh_token)
+
+    if (rotation.outcome === 'reused') {
+      const { userId, sessionId } = rotation
+      request.log.warn({ userId, sessionId }, 'refresh token reused: session ended')
+    }
+    if (!('refreshToken' in rotation)) throw new InvalidRefreshToken()
+
+    const { userId, sessionId, refreshToken } = rotation
+    return fastify.tokens.pair(userId, { sessionId, refreshToken })
   })
 }
 

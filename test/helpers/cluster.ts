@@ -34,8 +34,8 @@ export async function ownCluster (t: Test, base: number): Promise<OwnCluster> {
   const dir = await mkdtemp(path.join(tmpdir(), 'latch-test-cluster-'))
   const env = { ...process.env, CLUSTER_PORT_BASE: String(base), CLUSTER_DIR: dir }
   const cluster = async (...args: string[]) => await run('bash', [script, ...args], { env })
-  await cluster('up')
   t.teardown(async () => await cluster('down', '--purge'))
+  await cluster('up')
 
   const ports = [0, 1, 2, 3, 4, 5].map((n) => base + n)
   return {

@@ -19,6 +19,12 @@ export const MalformedAuthorization = createError(
 export const InvalidCredentials = createError(
   'INVALID_CREDENTIALS', 'Invalid username or password', 401)
 
+export const InvalidPassword = createError(
+  'INVALID_PASSWORD', 'The password is not correct', 401)
+
+export const InvalidRefreshToken = createError(
+  'INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or revoked', 401)
+
 export const InvalidUsername = createError(
   'INVALID_USERNAME',
   'Usernames are 3 to 32 letters, digits, dots, dashes or underscores', 400)

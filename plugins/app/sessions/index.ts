@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { createSessionStore, type SessionStore } from './store.js'
+import { createRefreshTokens } from './refresh-token.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -8,6 +9,10 @@ declare module 'fastify' {
 }
 
 export default fp(async function sessions (fastify) {
-  const { REFRESH_TOKEN_TTL } = fastify.config
-  fastify.decorate('sessions', createSessionStore(fastify.cluster, fastify.keys, REFRESH_TOKEN_TTL))
+  const { JWT_SECRET, REFRESH_TOKEN_TTL, REFRESH_GRACE_SECONDS } = fastify.config
+  const store = createSessionStore(fastify.cluster, fastify.keys, createRefreshTokens(JWT_SECRET), {
+    ttlSeconds: REFRESH_TOKEN_TTL,
+    graceSeconds: REFRESH_GRACE_SECONDS
+  })
+  fastify.decorate('sessions', store)
 }, { name: 'sessions', dependencies: ['redis', 'keys'] })

@@ -1,5 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { PROTECTED_ERRORS, errors } from '../../schemas.js'
+import { NoContent, PROTECTED_ERRORS, Password, errors } from '../../schemas.js'
 
 const me: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/', {
@@ -15,6 +15,23 @@ const me: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => {
     const { userId, username, sessionId } = request.auth
     return { id: userId, username, session_id: sessionId }
+  })
+
+  fastify.delete('/', {
+    schema: {
+      tags: ['account'],
+      summary: 'Delete the account: every session ends and the username is free again',
+      security: [{ bearerAuth: [] }],
+      body: Type.Object({ password: Password }, { additionalProperties: false }),
+      response: { 204: NoContent, ...errors(...PROTECTED_ERRORS) }
+    }
+  }, async (request, reply) => {
+    const { userId } = request.auth
+
+    await fastify.users.remove(userId, request.body.password)
+
+    request.log.info({ userId }, 'account deleted')
+    return reply.code(204).send(null)
   })
 }
 
