@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { newId, isId } from './keys.js'
 import { InvalidToken } from './errors/errors.js'
 import type { IssuedSession } from './sessions/store.js'
+import type { Keyring } from '../external/jwt/keyring.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,40 +27,83 @@ export interface TokenPair {
   session_id: string
 }
 
-interface Signer {
-  sign: (payload: object) => string
-  verify: <T>(token: string) => T
+interface TokenSettings {
+  accessTtl: number
+  refreshTtl: number
+  clockSkewSeconds: number
 }
 
-function createTokens (jwt: Signer, accessTtl: number, refreshTtl: number) {
+const MAX_KID_LENGTH = 64
+const MAX_HEADER_LENGTH = 1024
+
+/** The protected header of a compact JWS, or null when it is not one. */
+function headerOf (token: string): Record<string, unknown> | null {
+  const end = token.indexOf('.')
+  if (end <= 0 || end > MAX_HEADER_LENGTH) return null
+  try {
+    const header: unknown = JSON.parse(Buffer.from(token.slice(0, end), 'base64url').toString())
+    return typeof header === 'object' && header !== null && !Array.isArray(header)
+      ? header as Record<string, unknown>
+      : null
+  } catch {
+    return null
+  }
+}
+
+const isNumericDate = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+
+/** Claims of the exact shape latch issues; ids are checked before any key is built. */
+function wellFormed (claims: Record<string, unknown>, skewSeconds: number): boolean {
+  const now = Date.now() / 1000
+  return isId(claims.sub) && isId(claims.sid) && isId(claims.jti) &&
+    isNumericDate(claims.iat) && isNumericDate(claims.exp) &&
+    (claims.nbf === undefined || isNumericDate(claims.nbf)) &&
+    claims.iat <= now + skewSeconds
+}
+
+function createTokens (
+  sign: (payload: object) => string, keyring: Keyring, settings: TokenSettings
+) {
   function pair (userId: string, session: IssuedSession): TokenPair {
-    const claims = { sub: userId, sid: session.sessionId, jti: newId() }
     return {
-      access_token: jwt.sign(claims),
+      access_token: sign({ sub: userId, sid: session.sessionId, jti: newId() }),
       token_type: 'Bearer',
-      expires_in: accessTtl,
+      expires_in: settings.accessTtl,
       refresh_token: session.refreshToken,
-      refresh_expires_in: refreshTtl,
+      refresh_expires_in: settings.refreshTtl,
       session_id: session.sessionId
     }
   }
 
-  /** The claims of a valid access token; its ids are checked before any key is built. */
+  /** The claims of a valid access token, or InvalidToken. */
   function verifyAccess (token: string): AccessClaims {
-    let claims: AccessClaims
+    const header = headerOf(token)
+    const kid = header?.kid
+    const key = typeof kid === 'string' && kid.length <= MAX_KID_LENGTH
+      ? keyring.verifiers.get(kid)
+      : undefined
+    if (key === undefined || header?.alg !== key.algorithm) throw new InvalidToken()
+
+    let claims: Record<string, unknown>
     try {
-      claims = jwt.verify<AccessClaims>(token)
+      claims = key.verify(token)
     } catch {
       throw new InvalidToken()
     }
-    if (!isId(claims.sub) || !isId(claims.sid)) throw new InvalidToken()
-    return claims
+    if (!wellFormed(claims, settings.clockSkewSeconds)) throw new InvalidToken()
+    return claims as unknown as AccessClaims
   }
 
   return { pair, verifyAccess }
 }
 
 export default fp(async function tokens (fastify) {
-  const { ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL } = fastify.config
-  fastify.decorate('tokens', createTokens(fastify.jwt, ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL))
+  const { ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, CLOCK_SKEW_SECONDS } = fastify.config
+  const sign = (payload: object) => fastify.jwt.sign(payload)
+  fastify.decorate('tokens', createTokens(sign, fastify.keyring, {
+    accessTtl: ACCESS_TOKEN_TTL,
+    refreshTtl: REFRESH_TOKEN_TTL,
+    clockSkewSeconds: CLOCK_SKEW_SECONDS
+  }))
 }, { name: 'tokens', dependencies: ['jwt'] })

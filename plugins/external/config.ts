@@ -18,6 +18,13 @@ export const EnvSchema = Type.Object({
   }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'a redis:// URL' })),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'at least 32 bytes' })),
+  JWT_PREVIOUS_SECRETS: Type.Optional(Type.String({
+    pattern: '^[^,]{32,}(,[^,]{32,})*$',
+    description: 'comma-separated retired secrets, each at least 32 bytes'
+  })),
+  JWT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_PUBLIC_KEY_FILES: Type.Optional(Type.String({ minLength: 1 })),
+  CLOCK_SKEW_SECONDS: Seconds(0, 300, 30),
   ACCESS_TOKEN_TTL: Seconds(30, 86_400, 900),
   REFRESH_TOKEN_TTL: Seconds(300, 31_536_000, 2_592_000),
   REFRESH_GRACE_SECONDS: Seconds(0, 300, 10),
@@ -29,6 +36,12 @@ export const EnvSchema = Type.Object({
   }),
   LOGIN_RATE_PER_IP: Type.Integer({ minimum: 1, maximum: 100_000, default: 20 }),
   LOGIN_FAILURES_PER_ACCOUNT: Type.Integer({ minimum: 1, maximum: 100_000, default: 10 }),
+  REGISTER_RATE_PER_IP: Type.Integer({ minimum: 1, maximum: 100_000, default: 10 }),
+  REFRESH_RATE_PER_SESSION: Type.Integer({ minimum: 1, maximum: 100_000, default: 30 }),
+  TRUST_PROXY: Type.Optional(Type.String({
+    pattern: '^(true|false|[0-9]{1,2}|[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*)$',
+    description: 'true, a hop count, or comma-separated proxy addresses or CIDR ranges'
+  })),
   CLUSTER_PORT_BASE: Type.Integer({ minimum: 1024, maximum: 65_530, default: 7000 })
 })
 
@@ -88,11 +101,21 @@ function describe (value: string | undefined): string {
   return value === undefined ? 'is missing' : 'is invalid'
 }
 
+/** Long enough is not enough: "aaaa…" or "changeme-changeme-…" has little entropy. */
+export function isWeakSecret (secret: string): boolean {
+  return Buffer.byteLength(secret) < 32 || new Set(secret).size < 16
+}
+
 function withSecret (env: Env): Config {
+  const production = env.NODE_ENV === 'production'
   if (env.JWT_SECRET !== undefined) {
+    if (production && isWeakSecret(env.JWT_SECRET)) {
+      throw new ConfigError('Invalid configuration: JWT_SECRET is weak: ' +
+        'use at least 32 random bytes, e.g. 48 bytes in base64url')
+    }
     return { ...env, JWT_SECRET: env.JWT_SECRET, JWT_SECRET_GENERATED: false }
   }
-  if (env.NODE_ENV === 'production') {
+  if (production) {
     throw new ConfigError('Invalid configuration: JWT_SECRET is missing: required in production')
   }
   const secret = randomBytes(32).toString('base64url')

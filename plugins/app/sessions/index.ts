@@ -9,10 +9,11 @@ declare module 'fastify' {
 }
 
 export default fp(async function sessions (fastify) {
-  const { JWT_SECRET, REFRESH_TOKEN_TTL, REFRESH_GRACE_SECONDS } = fastify.config
-  const store = createSessionStore(fastify.cluster, fastify.keys, createRefreshTokens(JWT_SECRET), {
+  const { REFRESH_TOKEN_TTL, REFRESH_GRACE_SECONDS } = fastify.config
+  const refreshTokens = createRefreshTokens(fastify.keyring.secrets)
+  const store = createSessionStore(fastify.cluster, fastify.keys, refreshTokens, {
     ttlSeconds: REFRESH_TOKEN_TTL,
     graceSeconds: REFRESH_GRACE_SECONDS
   })
   fastify.decorate('sessions', store)
-}, { name: 'sessions', dependencies: ['redis', 'keys'] })
+}, { name: 'sessions', dependencies: ['redis', 'keys', 'jwt'] })

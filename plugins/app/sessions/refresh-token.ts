@@ -17,15 +17,28 @@ export interface RefreshToken {
   value: string
 }
 
-export function createRefreshTokens (secret: string) {
-  const key = Buffer.from(hkdfSync('sha256', secret, '', 'latch refresh tokens', 32))
+const deriveKey = (secret: string) =>
+  Buffer.from(hkdfSync('sha256', secret, '', 'latch refresh tokens', 32))
 
-  const mac = (text: string) => createHmac('sha256', key).update(text).digest()
+/**
+ * `secrets`: the current secret first, then retired ones. New tokens are tagged with the
+ * current one; tokens tagged with a retired one are still accepted, so rotating the
+ * secret signs nobody out.
+ */
+export function createRefreshTokens (secrets: string[]) {
+  const keys = secrets.map(deriveKey)
+  const [current] = keys
+  if (current === undefined) throw new TypeError('a refresh token needs at least one secret')
 
-  function mint (userId: string, sessionId: string, nonce: string): string {
+  const mac = (text: string, key = current) => createHmac('sha256', key).update(text).digest()
+
+  function mint (userId: string, sessionId: string, nonce: string, key = current): string {
     const body = `${userId}.${sessionId}.${nonce}`
-    return `${body}.${mac(body).subarray(0, TAG_BYTES).toString('base64url')}`
+    return `${body}.${mac(body, key).subarray(0, TAG_BYTES).toString('base64url')}`
   }
+
+  const sameText = (a: string, b: string) =>
+    a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
 
   function issue (userId: string, sessionId: string): string {
     return mint(userId, sessionId, randomBytes(32).toString('base64url'))
@@ -45,10 +58,8 @@ export function createRefreshTokens (secret: string) {
     const [userId, sessionId, nonce, tag, ...rest] = value.split('.')
     if (rest.length > 0 || !isId(userId) || !isId(sessionId)) return null
     if (nonce === undefined || !NONCE.test(nonce) || tag === undefined) return null
-    const expected = mint(userId, sessionId, nonce)
-    const matches = expected.length === value.length &&
-      timingSafeEqual(Buffer.from(expected), Buffer.from(value))
-    return matches ? { userId, sessionId, value } : null
+    const issued = keys.some((key) => sameText(mint(userId, sessionId, nonce, key), value))
+    return issued ? { userId, sessionId, value } : null
   }
 
   return { issue, successor, parse }
