@@ -11,8 +11,23 @@ function pathOnly (url: string | undefined): string {
   return url === undefined ? '' : url.split('?', 1)[0] ?? ''
 }
 
+/**
+ * TRUST_PROXY: unset or "false" trusts no proxy, so X-Forwarded-For is ignored and a
+ * client cannot pick the address its rate limits are counted under.
+ */
+export function trustProxy (value: string | undefined): boolean | string | string[] {
+  if (value === undefined || value === '' || value === 'false') return false
+  if (value === 'true') return true
+  // A hop count: Fastify takes it as a number at runtime, its types only as a string.
+  return /^[0-9]+$/.test(value) ? Number(value) as unknown as string : value.split(',')
+}
+
 /** Server options; fastify-cli reads them with `-o`, the tests pass them to Fastify. */
 export const options: FastifyServerOptions = {
+  // Every body latch accepts is a few hundred bytes; 8 KiB leaves room for the longest
+  // passphrase in any script, and nothing for a flood.
+  bodyLimit: 8192,
+  trustProxy: trustProxy(process.env.TRUST_PROXY),
   ajv: {
     customOptions: {
       // Refuse unknown properties and wrong types instead of silently fixing the body.

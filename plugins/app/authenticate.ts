@@ -36,7 +36,9 @@ export function bearerToken (request: FastifyRequest): string {
   const header = request.headers.authorization
   if (header === undefined) throw new MissingToken()
   if (authorizationHeaders(request) > 1) throw new MalformedAuthorization()
-  if (!/^bearer(?: |$)/i.test(header)) throw new MissingToken()
+  // Another scheme (Basic, …) is no bearer credential at all; "Bearer" done wrong is a
+  // malformed request.
+  if (!/^bearer\b/i.test(header)) throw new MissingToken()
   const match = BEARER.exec(header)
   if (match?.[1] === undefined) throw new MalformedAuthorization()
   return match[1]

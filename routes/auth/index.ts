@@ -1,11 +1,27 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyRequest } from 'fastify'
+import { isId } from '../../plugins/app/keys.js'
 import {
   InvalidCredentials, InvalidRefreshToken
 } from '../../plugins/app/errors/errors.js'
 import { Credentials, TokenPair, errors } from '../schemas.js'
 
+const MINUTE_MS = 60_000
+const HOUR_MS = 60 * MINUTE_MS
+
+/** Refreshes are limited per session (uid.sid of the token), or per address for junk. */
+function sessionOf (request: FastifyRequest): string {
+  const token = (request.body as { refresh_token?: unknown } | undefined)?.refresh_token
+  const [userId, sessionId] = typeof token === 'string' ? token.split('.', 2) : []
+  return isId(userId) && isId(sessionId) ? `${userId}.${sessionId}` : `ip:${request.ip}`
+}
+
 const auth: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { LOGIN_RATE_PER_IP, REGISTER_RATE_PER_IP, REFRESH_RATE_PER_SESSION } = fastify.config
+
   fastify.post('/register', {
+    config: { rateLimit: { max: REGISTER_RATE_PER_IP, timeWindow: HOUR_MS } },
     schema: {
       tags: ['auth'],
       summary: 'Create an account',
@@ -25,17 +41,22 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.post('/login', {
+    config: { rateLimit: { max: LOGIN_RATE_PER_IP, timeWindow: MINUTE_MS } },
     schema: {
       tags: ['auth'],
       summary: 'Exchange a username and password for a token pair',
       body: Credentials,
       response: { 200: TokenPair, ...errors(400, 401, 429, 503) }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const { username, password } = request.body
 
+    await fastify.loginFailures.check(request, reply)
     const user = await fastify.users.authenticate(username, password)
-    if (user === null) throw new InvalidCredentials()
+    if (user === null) {
+      await fastify.loginFailures.record(request)
+      throw new InvalidCredentials()
+    }
 
     const session = await fastify.sessions.create({
       userId: user.id,
@@ -50,6 +71,9 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.post('/refresh', {
+    config: {
+      rateLimit: { max: REFRESH_RATE_PER_SESSION, timeWindow: MINUTE_MS, keyGenerator: sessionOf }
+    },
     schema: {
       tags: ['auth'],
       summary: 'Exchange a refresh token for a new token pair; the old one stops working',

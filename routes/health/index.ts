@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
 import { probeCluster } from '../../plugins/external/redis.js'
 import { RETRY_AFTER_SECONDS } from '../../plugins/app/errors/errors.js'
 

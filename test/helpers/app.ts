@@ -22,6 +22,12 @@ export function testEnv (overrides: Record<string, string | undefined> = {}) {
     REDIS_CLUSTER_NODES: clusterNodes,
     JWT_SECRET: TEST_SECRET,
     KEY_PREFIX: uniquePrefix(),
+    // Tests register and log in far more often than a person; the limits have tests of
+    // their own that set them low.
+    LOGIN_RATE_PER_IP: '100000',
+    REGISTER_RATE_PER_IP: '100000',
+    REFRESH_RATE_PER_SESSION: '100000',
+    LOGIN_FAILURES_PER_ACCOUNT: '100000',
     ...overrides
   }
 }

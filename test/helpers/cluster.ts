@@ -5,8 +5,11 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 
 // Tests that break a cluster on purpose get a cluster of their own, so that the other
-// test files, running in parallel on the shared one, never see the damage.
-// Port bases in use: 7100 the shared test cluster; 7400 and 7410 health.test.ts.
+// test files, running in parallel on the shared one, never see the damage. Their ports
+// are offsets from the shared test cluster's (TEST_CLUSTER_PORT_BASE, 7100 by default),
+// so two test runs with different bases never collide.
+// Offsets in use: 300 and 310 health.test.ts.
+const sharedBase = Number(process.env.TEST_CLUSTER_PORT_BASE ?? 7100)
 
 const run = promisify(execFile)
 const here = path.dirname(new URL(import.meta.url).pathname)
@@ -30,9 +33,13 @@ export interface OwnCluster {
   restart: (port: number) => Promise<void>
 }
 
-export async function ownCluster (t: Test, base: number): Promise<OwnCluster> {
+export async function ownCluster (t: Test, offset: number): Promise<OwnCluster> {
+  const base = sharedBase + offset
   const dir = await mkdtemp(path.join(tmpdir(), 'latch-test-cluster-'))
-  const env = { ...process.env, CLUSTER_PORT_BASE: String(base), CLUSTER_DIR: dir }
+  // A loaded machine (the whole suite runs in parallel on two cores) forms clusters slowly.
+  const env = {
+    ...process.env, CLUSTER_PORT_BASE: String(base), CLUSTER_DIR: dir, CLUSTER_WAIT_SECONDS: '90'
+  }
   const cluster = async (...args: string[]) => await run('bash', [script, ...args], { env })
   t.teardown(async () => await cluster('down', '--purge'))
   await cluster('up')

@@ -34,6 +34,9 @@ export const UsernameTaken = createError(
 
 export const NotFound = createError('NOT_FOUND', '%s', 404)
 
+export const TooManyRequests = createError(
+  'RATE_LIMITED', 'Too many requests; retry after the time in Retry-After', 429)
+
 export const ClusterUnavailable = createError(
   'CLUSTER_UNAVAILABLE', 'The session store cannot answer right now; retry shortly', 503)
 

@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
 import { NoContent, PROTECTED_ERRORS, Password, errors } from '../../schemas.js'
 
 const password: FastifyPluginAsyncTypebox = async (fastify) => {

@@ -1,4 +1,5 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
 import { NotFound } from '../../../plugins/app/errors/errors.js'
 import { NoContent, PROTECTED_ERRORS, errors } from '../../schemas.js'
 
