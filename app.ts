@@ -50,6 +50,9 @@ export const options: FastifyServerOptions = {
 export type AppOptions = ConfigOptions
 
 export default async function app (fastify: FastifyInstance, opts: AppOptions) {
+  // Every body latch takes is JSON; anything else is refused with 415, not parsed.
+  fastify.removeContentTypeParser('text/plain')
+
   // Third-party plugins (config first: everything else reads it), then latch's own.
   await fastify.register(AutoLoad, { dir: path.join(here, 'plugins/external'), options: opts })
   await fastify.register(AutoLoad, { dir: path.join(here, 'plugins/app'), options: opts })

@@ -72,7 +72,13 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.post('/refresh', {
     config: {
-      rateLimit: { max: REFRESH_RATE_PER_SESSION, timeWindow: MINUTE_MS, keyGenerator: sessionOf }
+      rateLimit: {
+        max: REFRESH_RATE_PER_SESSION,
+        timeWindow: MINUTE_MS,
+        keyGenerator: sessionOf,
+        // Counted once the body is parsed: the session comes from the token in it.
+        hook: 'preHandler'
+      }
     },
     schema: {
       tags: ['auth'],

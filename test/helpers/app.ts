@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import { createWriteStream, type WriteStream } from 'node:fs'
+import path from 'node:path'
+import Fastify, {
+  type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse
+} from 'fastify'
 import fp from 'fastify-plugin'
 import app, { options } from '../../app.js'
 
@@ -34,13 +38,29 @@ export function testEnv (overrides: Record<string, string | undefined> = {}) {
 
 /** Builds latch for one test and closes it when the test ends. */
 export async function build (
-  t: Test, env: Record<string, string | undefined> = testEnv()
+  t: Test,
+  env: Record<string, string | undefined> = testEnv(),
+  serverOptions: FastifyServerOptions = {}
 ): Promise<FastifyInstance> {
-  const server = Fastify({ ...options, logger: false })
+  const server = Fastify({ ...options, logger: testLogger(), ...serverOptions })
+  t.teardown(() => server.close())
   await server.register(fp(app), { env })
   await server.ready()
-  t.teardown(() => server.close())
   return server
+}
+
+/**
+ * With LATCH_TEST_LOG_DIR set (npm test sets it), every server logs at info, as in
+ * production, to a file per test process; the test run then checks that no token and no
+ * password ever reached a log.
+ */
+let logFile: WriteStream | undefined
+
+function testLogger (): FastifyServerOptions['logger'] {
+  const dir = process.env.LATCH_TEST_LOG_DIR
+  if (dir === undefined || dir === '') return false
+  logFile ??= createWriteStream(path.join(dir, `latch-${process.pid}.log`), { flags: 'a' })
+  return { ...(options.logger as object), level: 'info', stream: logFile }
 }
 
 let counter = 0

@@ -24,6 +24,11 @@ t.test('numbers are read from strings', async (t) => {
   t.equal(config.ACCESS_TOKEN_TTL, 60)
 })
 
+t.test('a strong secret is accepted in production', async (t) => {
+  const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET })
+  t.equal(config.JWT_SECRET_GENERATED, false)
+})
+
 t.test('a missing secret outside production gets a random one', async (t) => {
   const first = loadConfig({})
   const second = loadConfig({})
@@ -36,6 +41,12 @@ const invalid: Array<[string, Record<string, string | undefined>, RegExp]> = [
   ['a short secret', { JWT_SECRET: 'short' }, /JWT_SECRET is invalid/],
   ['no secret in production', { NODE_ENV: 'production', JWT_SECRET: undefined },
     /JWT_SECRET is missing/],
+  ['a long but repetitive secret in production',
+    { NODE_ENV: 'production', JWT_SECRET: 'changeme'.repeat(5) }, /JWT_SECRET is weak/],
+  ['a retired secret that is too short', { JWT_PREVIOUS_SECRETS: `${SECRET},short` },
+    /JWT_PREVIOUS_SECRETS is invalid/],
+  ['a clock skew of ten minutes', { CLOCK_SKEW_SECONDS: '600' }, /CLOCK_SKEW_SECONDS is invalid/],
+  ['a proxy setting that is neither', { TRUST_PROXY: 'sometimes' }, /TRUST_PROXY is invalid/],
   ['a TTL that is not a number', { ACCESS_TOKEN_TTL: 'soon' }, /ACCESS_TOKEN_TTL is invalid/],
   ['a TTL of zero', { ACCESS_TOKEN_TTL: '0' }, /ACCESS_TOKEN_TTL is invalid/],
   ['a fractional TTL', { REFRESH_TOKEN_TTL: '3600.5' }, /REFRESH_TOKEN_TTL is invalid/],
