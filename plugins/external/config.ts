@@ -42,13 +42,20 @@ export const EnvSchema = Type.Object({
     pattern: '^(true|false|[0-9]{1,2}|[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*)$',
     description: 'true, a hop count, or comma-separated proxy addresses or CIDR ranges'
   })),
+  WAIT_REPLICAS: Type.Optional(Type.Integer({
+    minimum: 0, maximum: 5, description: 'replicas that must confirm a write (0 to 5)'
+  })),
+  WAIT_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 5000, default: 250 }),
+  CLUSTER_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 30_000, default: 750 }),
   CLUSTER_PORT_BASE: Type.Integer({ minimum: 1024, maximum: 65_530, default: 7000 })
 })
 
 export type Env = Static<typeof EnvSchema>
 
-export interface Config extends Omit<Env, 'JWT_SECRET'> {
+export interface Config extends Omit<Env, 'JWT_SECRET' | 'WAIT_REPLICAS'> {
   JWT_SECRET: string
+  /** 1 on a cluster, 0 on a single node (REDIS_URL), unless set. */
+  WAIT_REPLICAS: number
   /** True when no secret was configured and a random one was made for this process. */
   JWT_SECRET_GENERATED: boolean
 }
@@ -72,7 +79,15 @@ export function loadConfig (source: RawEnv = process.env): Config {
     const hint = error.schema.description ?? error.message
     throw new ConfigError(`Invalid configuration: ${name} ${describe(known[name])}: ${hint}`)
   }
-  return withSecret(env as Env)
+  return withReplicas(withSecret(env as Env))
+}
+
+type Unresolved = Omit<Config, 'WAIT_REPLICAS'> & { WAIT_REPLICAS?: number }
+
+function withReplicas (config: Unresolved): Config {
+  // A single node has no replica to wait for.
+  const fallback = config.REDIS_URL === undefined ? 1 : 0
+  return { ...config, WAIT_REPLICAS: config.WAIT_REPLICAS ?? fallback }
 }
 
 function pickKnown (source: RawEnv): Record<string, string> {
@@ -106,7 +121,7 @@ export function isWeakSecret (secret: string): boolean {
   return Buffer.byteLength(secret) < 32 || new Set(secret).size < 16
 }
 
-function withSecret (env: Env): Config {
+function withSecret (env: Env): Unresolved {
   const production = env.NODE_ENV === 'production'
   if (env.JWT_SECRET !== undefined) {
     if (production && isWeakSecret(env.JWT_SECRET)) {

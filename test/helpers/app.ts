@@ -32,6 +32,10 @@ export function testEnv (overrides: Record<string, string | undefined> = {}) {
     REGISTER_RATE_PER_IP: '100000',
     REFRESH_RATE_PER_SESSION: '100000',
     LOGIN_FAILURES_PER_ACCOUNT: '100000',
+    // The suite runs many files at once on two cores: give a starved machine time, so a
+    // test fails for what it tests. Failure tests set the production bounds themselves.
+    CLUSTER_TIMEOUT_MS: '5000',
+    WAIT_TIMEOUT_MS: '2000',
     ...overrides
   }
 }
@@ -103,7 +107,8 @@ export async function login (
 
 /** Registers a fresh user and logs in once. */
 export async function signedIn (server: FastifyInstance) {
-  const { username, id } = await register(server)
+  const { username, id, res } = await register(server)
+  if (res.statusCode !== 201) throw new Error(`register failed with ${res.statusCode}`)
   const pair = await login(server, username)
   return { username, id, ...pair }
 }

@@ -115,6 +115,8 @@ t.test('POST /auth/login', async (t) => {
     t.equal(pair.refresh_expires_in, 2_592_000)
     t.match(pair.session_id, /^[A-Za-z0-9_-]{22}$/)
     t.ok(pair.refresh_token.length >= 43, 'at least 256 bits')
+    const claims = JSON.parse(Buffer.from(pair.access_token.split('.')[1], 'base64url').toString())
+    t.equal(claims.exp - claims.iat, 900, 'the access token lives ACCESS_TOKEN_TTL seconds')
     t.not(pair.refresh_token, pair.access_token)
   })
 

@@ -16,7 +16,9 @@ t.test('GET /health/live and /health/ready on a healthy cluster', async (t) => {
 
 t.test('a master down: 503 for its shard, never 401, and nothing lost', async (t) => {
   const cluster = await ownCluster(t, 300)
-  const server = await build(t, testEnv({ REDIS_CLUSTER_NODES: cluster.nodes }))
+  const server = await build(t, testEnv({
+    REDIS_CLUSTER_NODES: cluster.nodes, CLUSTER_TIMEOUT_MS: '750', WAIT_TIMEOUT_MS: '250'
+  }))
   const user = await signedIn(server)
   const sessionKey = server.keys.session(user.id, user.session_id)
   const master = await cluster.masterOf(sessionKey)
@@ -47,7 +49,9 @@ t.test('a master down: 503 for its shard, never 401, and nothing lost', async (t
 
 t.test('no cluster at all: every route that needs it answers 503', async (t) => {
   const cluster = await ownCluster(t, 310)
-  const server = await build(t, testEnv({ REDIS_CLUSTER_NODES: cluster.nodes }))
+  const server = await build(t, testEnv({
+    REDIS_CLUSTER_NODES: cluster.nodes, CLUSTER_TIMEOUT_MS: '750', WAIT_TIMEOUT_MS: '250'
+  }))
   const user = await signedIn(server)
   await Promise.all(cluster.ports.map(async (port) => await cluster.kill(port)))
 

@@ -40,6 +40,14 @@ export const TooManyRequests = createError(
 export const ClusterUnavailable = createError(
   'CLUSTER_UNAVAILABLE', 'The session store cannot answer right now; retry shortly', 503)
 
+/** A write reached its master but not, in time, a replica: a failover could undo it. */
+export class NotReplicated extends Error {
+  override name = 'NotReplicated'
+  constructor () {
+    super('no replica confirmed the write in time')
+  }
+}
+
 /** Response headers that go with an error code (RFC 6750 challenges, Retry-After). */
 export function headersFor (code: string | undefined): Record<string, string> {
   switch (code) {
@@ -53,26 +61,5 @@ export function headersFor (code: string | undefined): Record<string, string> {
       return { 'retry-after': String(RETRY_AFTER_SECONDS) }
     default:
       return {}
-  }
-}
-
-/**
- * How long a route waits for the cluster. ioredis retries a command through a failover
- * for seconds; a client is better served by a prompt 503 and its own retry.
- */
-export const CLUSTER_DEADLINE_MS = 750
-
-/** Runs a store call, turning any failure or slowness of the cluster into a 503. */
-export async function fromCluster<T> (work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(reject, CLUSTER_DEADLINE_MS, new Error('cluster deadline passed'))
-  })
-  try {
-    return await Promise.race([work, deadline])
-  } catch (err) {
-    throw new ClusterUnavailable({ cause: err })
-  } finally {
-    clearTimeout(timer)
   }
 }

@@ -11,9 +11,9 @@ declare module 'fastify' {
 export default fp(async function sessions (fastify) {
   const { REFRESH_TOKEN_TTL, REFRESH_GRACE_SECONDS } = fastify.config
   const refreshTokens = createRefreshTokens(fastify.keyring.secrets)
-  const store = createSessionStore(fastify.cluster, fastify.keys, refreshTokens, {
+  const store = createSessionStore(fastify.cluster, fastify, fastify.keys, refreshTokens, {
     ttlSeconds: REFRESH_TOKEN_TTL,
     graceSeconds: REFRESH_GRACE_SECONDS
   })
   fastify.decorate('sessions', store)
-}, { name: 'sessions', dependencies: ['redis', 'keys', 'jwt'] })
+}, { name: 'sessions', dependencies: ['redis', 'cluster-calls', 'keys', 'jwt'] })

@@ -1,7 +1,7 @@
 import type { Result } from 'ioredis'
 import type { RedisClient } from '../../external/redis.js'
 import { newId, type Keys } from '../keys.js'
-import { fromCluster } from '../errors/errors.js'
+import type { ClusterCalls } from '../cluster-calls.js'
 import { hashToken, type RefreshTokens } from './refresh-token.js'
 import {
   CREATE_SESSION, END_SESSION, END_SESSIONS, LIST_SESSIONS, ROTATE_REFRESH, TOUCH_SESSION
@@ -78,8 +78,10 @@ function defineScripts (redis: RedisClient): void {
 }
 
 export function createSessionStore (
-  redis: RedisClient, keys: Keys, tokens: RefreshTokens, settings: SessionSettings
+  redis: RedisClient, calls: ClusterCalls, keys: Keys,
+  tokens: RefreshTokens, settings: SessionSettings
 ) {
+  const { guard, durable } = calls
   const { ttlSeconds, graceSeconds } = settings
   defineScripts(redis)
 
@@ -91,7 +93,7 @@ export function createSessionStore (
     const fields = [
       'username', username, 'refresh', hashToken(refreshToken), 'user_agent', userAgent, 'ip', ip
     ]
-    const created = await fromCluster(redis.latchCreateSession(
+    const created = await durable<number>((writes) => writes.latchCreateSession(
       keys.user(userId), keys.session(userId, sessionId), keys.sessions(userId),
       credential, ttlSeconds, sessionId, ...fields))
     return created === 0 ? null : { sessionId, refreshToken }
@@ -100,7 +102,7 @@ export function createSessionStore (
   /** The hot path: one command, answered by the session's shard. */
   async function check (userId: string, sessionId: string): Promise<LiveSession | null> {
     const key = keys.session(userId, sessionId)
-    const [username, lastUsedAt] = await fromCluster(
+    const [username, lastUsedAt] = await guard(
       redis.hmget(key, 'username', 'last_used_at'))
     if (username === null || username === undefined) return null
     if (Date.now() - Number(lastUsedAt) > TOUCH_INTERVAL_MS) touch(key)
@@ -121,7 +123,7 @@ export function createSessionStore (
     if (token === null) return { outcome: 'invalid' }
     const { userId, sessionId } = token
     const successor = tokens.successor(token)
-    const outcome = await fromCluster(redis.latchRotateRefresh(
+    const outcome = await durable<RotateOutcome>((writes) => writes.latchRotateRefresh(
       keys.session(userId, sessionId), keys.sessions(userId),
       hashToken(token.value), hashToken(successor), graceSeconds * 1000, ttlSeconds, sessionId))
     if (outcome !== 'rotated' && outcome !== 'retried') return { outcome, userId, sessionId }
@@ -129,7 +131,7 @@ export function createSessionStore (
   }
 
   async function list (userId: string): Promise<SessionInfo[]> {
-    const rows = await fromCluster(
+    const rows = await guard(
       redis.latchListSessions(keys.sessions(userId), keys.sessionPrefix(userId)))
     return rows.map(([id = '', createdAt, lastUsedAt, userAgent = '', ip = '']) => ({
       id, createdAt: Number(createdAt), lastUsedAt: Number(lastUsedAt), userAgent, ip
@@ -137,14 +139,14 @@ export function createSessionStore (
   }
 
   async function end (userId: string, sessionId: string): Promise<boolean> {
-    const ended = await fromCluster(redis.latchEndSession(
+    const ended = await durable<number>((writes) => writes.latchEndSession(
       keys.session(userId, sessionId), keys.sessions(userId), sessionId))
     return ended === 1
   }
 
   /** Ends every session of the user, or every one but `keep`. Returns how many ended. */
   async function endAll (userId: string, keep = ''): Promise<number> {
-    return await fromCluster(redis.latchEndSessions(
+    return await durable<number>((writes) => writes.latchEndSessions(
       keys.sessions(userId), keys.sessionPrefix(userId), keep))
   }
 

@@ -8,5 +8,5 @@ declare module 'fastify' {
 }
 
 export default fp(async function users (fastify) {
-  fastify.decorate('users', await createUserStore(fastify.cluster, fastify.keys))
-}, { name: 'users', dependencies: ['redis', 'keys'] })
+  fastify.decorate('users', await createUserStore(fastify.cluster, fastify, fastify.keys))
+}, { name: 'users', dependencies: ['redis', 'cluster-calls', 'keys'] })

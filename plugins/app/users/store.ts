@@ -3,10 +3,9 @@ import { hash, verify, Algorithm, type Options } from '@node-rs/argon2'
 import type { Result } from 'ioredis'
 import type { RedisClient } from '../../external/redis.js'
 import { newId, type Keys } from '../keys.js'
-import {
-  fromCluster, InvalidPassword, InvalidUsername, UsernameTaken
-} from '../errors/errors.js'
+import { InvalidPassword, InvalidUsername, UsernameTaken } from '../errors/errors.js'
 import { normaliseUsername } from './username.js'
+import type { ClusterCalls } from '../cluster-calls.js'
 import {
   CHANGE_PASSWORD, DELETE_USER, RELEASE_USERNAME, TAKE_OVER_USERNAME
 } from './scripts.js'
@@ -42,7 +41,10 @@ function defineScripts (redis: RedisClient): void {
   redis.defineCommand('latchTakeOverUsername', { numberOfKeys: 1, lua: TAKE_OVER_USERNAME })
 }
 
-export async function createUserStore (redis: RedisClient, keys: Keys) {
+export async function createUserStore (
+  redis: RedisClient, calls: ClusterCalls, keys: Keys
+) {
+  const { guard, durable } = calls
   defineScripts(redis)
   // Unknown usernames are checked against this hash so that they cost what a wrong
   // password costs, and the two cannot be told apart by timing.
@@ -58,9 +60,9 @@ export async function createUserStore (redis: RedisClient, keys: Keys) {
     const record = {
       username, password: passwordHash, credential: newId(), created_at: String(Date.now())
     }
-    await fromCluster(redis.hset(keys.user(id), record))
+    await durable((writes) => writes.hset(keys.user(id), record))
     if (!await claimUsername(username, id)) {
-      await fromCluster(redis.del(keys.user(id)))
+      await guard(redis.del(keys.user(id)))
       throw new UsernameTaken()
     }
     return { id, username }
@@ -72,11 +74,11 @@ export async function createUserStore (redis: RedisClient, keys: Keys) {
    */
   async function claimUsername (username: string, id: string): Promise<boolean> {
     const nameKey = keys.username(username)
-    if (await fromCluster(redis.set(nameKey, id, 'NX')) !== null) return true
-    const owner = await fromCluster(redis.get(nameKey))
+    if (await durable((writes) => writes.set(nameKey, id, 'NX')) !== null) return true
+    const owner = await guard(redis.get(nameKey))
     if (owner === null) return await claimUsername(username, id)
-    if (await fromCluster(redis.exists(keys.user(owner))) === 1) return false
-    return await fromCluster(redis.latchTakeOverUsername(nameKey, owner, id)) === 1
+    if (await guard(redis.exists(keys.user(owner))) === 1) return false
+    return await durable((writes) => writes.latchTakeOverUsername(nameKey, owner, id)) === 1
   }
 
   /** The user these credentials belong to, or null, in the same time either way. */
@@ -84,17 +86,17 @@ export async function createUserStore (redis: RedisClient, keys: Keys) {
     const username = normaliseUsername(rawName)
     const id = username === null
       ? null
-      : await fromCluster(redis.get(keys.username(username)))
+      : await guard(redis.get(keys.username(username)))
     const [stored, credential] = id === null
       ? [null, null]
-      : await fromCluster(redis.hmget(keys.user(id), 'password', 'credential'))
+      : await guard(redis.hmget(keys.user(id), 'password', 'credential'))
     const matches = await verify(stored ?? decoyHash, password)
     if (!matches || id === null || username === null || !stored || !credential) return null
     return { id, username, credential }
   }
 
   async function checkPassword (id: string, password: string): Promise<void> {
-    const stored = await fromCluster(redis.hget(keys.user(id), 'password'))
+    const stored = await guard(redis.hget(keys.user(id), 'password'))
     if (!await verify(stored ?? decoyHash, password) || stored === null) {
       throw new InvalidPassword()
     }
@@ -104,7 +106,7 @@ export async function createUserStore (redis: RedisClient, keys: Keys) {
   async function changePassword (id: string, keep: string, current: string, next: string) {
     await checkPassword(id, current)
     const passwordHash = await hash(next, ARGON2)
-    const ended = await fromCluster(redis.latchChangePassword(
+    const ended = await durable<number>((writes) => writes.latchChangePassword(
       keys.user(id), keys.sessions(id), passwordHash, newId(), keys.sessionPrefix(id), keep))
     if (ended < 0) throw new InvalidPassword()
   }
@@ -112,10 +114,10 @@ export async function createUserStore (redis: RedisClient, keys: Keys) {
   /** Deletes the account and all its sessions, then frees the username. */
   async function remove (id: string, password: string): Promise<void> {
     await checkPassword(id, password)
-    const username = await fromCluster(
-      redis.latchDeleteUser(keys.user(id), keys.sessions(id), keys.sessionPrefix(id)))
+    const username = await durable<string | null>((writes) =>
+      writes.latchDeleteUser(keys.user(id), keys.sessions(id), keys.sessionPrefix(id)))
     if (username === null) throw new InvalidPassword()
-    await fromCluster(redis.latchReleaseUsername(keys.username(username), id))
+    await durable((writes) => writes.latchReleaseUsername(keys.username(username), id))
   }
 
   return { register, authenticate, changePassword, remove }

@@ -40,7 +40,8 @@ export default fp(async function jwt (fastify) {
       kid,
       iss: ISSUER,
       aud: AUDIENCE,
-      expiresIn: config.ACCESS_TOKEN_TTL * 1000,
+      // @fastify/jwt reads a number as seconds.
+      expiresIn: config.ACCESS_TOKEN_TTL,
       header: { alg: algorithm, typ: ACCESS_TOKEN_TYPE, kid }
     },
     verify: { algorithms: [algorithm], allowedIss: ISSUER, allowedAud: AUDIENCE }
