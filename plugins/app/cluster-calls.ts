@@ -28,26 +28,49 @@ declare module 'fastify' {
   interface FastifyInstance extends ClusterCalls {}
 }
 
-export function createGuard (deadlineMs: number): Guard {
-  return async function guard<T> (work: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(reject, deadlineMs, new Error('cluster deadline passed'))
-    })
-    try {
-      return await Promise.race([work, deadline])
-    } catch (err) {
-      throw new ClusterUnavailable({ cause: err })
-    } finally {
-      clearTimeout(timer)
+interface Pending {
+  startedAt: number
+  reject: (err: Error) => void
+}
+
+/**
+ * One sweep every SWEEP_MS fails the calls that passed their deadline, instead of a timer
+ * and a race per call: this runs on every protected request, and the deadline almost
+ * never fires. A deadline is thus kept to within SWEEP_MS.
+ */
+const SWEEP_MS = 25
+
+export function createGuard (deadlineMs: number): Guard & { stop: () => void } {
+  const pending = new Set<Pending>()
+  const sweep = setInterval(() => {
+    const overdue = performance.now() - deadlineMs
+    for (const call of pending) {
+      if (call.startedAt > overdue) continue
+      pending.delete(call)
+      call.reject(new ClusterUnavailable({ cause: new Error('cluster deadline passed') }))
     }
-  }
+  }, SWEEP_MS)
+  sweep.unref()
+
+  const guard = async <T>(work: Promise<T>) => await new Promise<T>((resolve, reject) => {
+    const call = { startedAt: performance.now(), reject }
+    pending.add(call)
+    work.then((value) => {
+      pending.delete(call)
+      resolve(value)
+    }, (err: unknown) => {
+      pending.delete(call)
+      reject(new ClusterUnavailable({ cause: err }))
+    })
+  })
+  return Object.assign(guard, { stop: () => clearInterval(sweep) })
 }
 
 export default fp(async function clusterCalls (fastify) {
   const { CLUSTER_TIMEOUT_MS, WAIT_REPLICAS: replicas, WAIT_TIMEOUT_MS: timeout } = fastify.config
   const redis = fastify.cluster
   const guard = createGuard(CLUSTER_TIMEOUT_MS)
+  fastify.addHook('onClose', async () => guard.stop())
 
   async function write<T> (build: Writes): Promise<T> {
     const pipeline = build(redis.pipeline())
