@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import AutoLoad from '@fastify/autoload'
-import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { ConfigOptions } from './plugins/external/config.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -22,12 +22,20 @@ export function trustProxy (value: string | undefined): boolean | string | strin
   return /^[0-9]+$/.test(value) ? Number(value) as unknown as string : value.split(',')
 }
 
+export function requestLogging (enabled: boolean): LogController {
+  return new LogController({ disableRequestLogging: !enabled })
+}
+
 /** Server options; fastify-cli reads them with `-o`, the tests pass them to Fastify. */
 export const options: FastifyServerOptions = {
   // Every body latch accepts is a few hundred bytes; 8 KiB leaves room for the longest
   // passphrase in any script, and nothing for a flood.
   bodyLimit: 8192,
   trustProxy: trustProxy(process.env.TRUST_PROXY),
+  // Two log lines per request would cost more than the rest of a /me request; refusals,
+  // faults and security events are logged where they happen. LOG_REQUESTS=true brings the
+  // access log back.
+  logController: requestLogging(process.env.LOG_REQUESTS === 'true'),
   ajv: {
     customOptions: {
       // Refuse unknown properties and wrong types instead of silently fixing the body.

@@ -23,10 +23,12 @@ const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i
 
 function authorizationHeaders (request: FastifyRequest): number {
   // Node keeps only the first of repeated Authorization headers: count the raw ones.
+  // The length test spares a lower-cased copy of every other header name.
   const raw = request.raw.rawHeaders
   let count = 0
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]?.toLowerCase() === 'authorization') count++
+    const name = raw[i]
+    if (name?.length === 13 && name.toLowerCase() === 'authorization') count++
   }
   return count
 }

@@ -36,17 +36,37 @@ interface TokenSettings {
 const MAX_KID_LENGTH = 64
 const MAX_HEADER_LENGTH = 1024
 
-/** The protected header of a compact JWS, or null when it is not one. */
-function headerOf (token: string): Record<string, unknown> | null {
-  const end = token.indexOf('.')
-  if (end <= 0 || end > MAX_HEADER_LENGTH) return null
+type Header = Record<string, unknown> | null
+
+function parseHeader (encoded: string): Header {
   try {
-    const header: unknown = JSON.parse(Buffer.from(token.slice(0, end), 'base64url').toString())
+    const header: unknown = JSON.parse(Buffer.from(encoded, 'base64url').toString())
     return typeof header === 'object' && header !== null && !Array.isArray(header)
       ? header as Record<string, unknown>
       : null
   } catch {
     return null
+  }
+}
+
+/**
+ * The protected header of a compact JWS, or null when it is not one. Genuine tokens share
+ * a handful of headers (one per key), so parsed headers are remembered; the memory is
+ * small and bounded, whatever headers a client makes up.
+ */
+function createHeaderReader (capacity = 64) {
+  const seen = new Map<string, Header>()
+  return function headerOf (token: string): Header {
+    const end = token.indexOf('.')
+    if (end <= 0 || end > MAX_HEADER_LENGTH) return null
+    const encoded = token.slice(0, end)
+    let header = seen.get(encoded)
+    if (header === undefined) {
+      header = parseHeader(encoded)
+      if (seen.size >= capacity) seen.clear()
+      seen.set(encoded, header)
+    }
+    return header
   }
 }
 
@@ -65,6 +85,8 @@ function wellFormed (claims: Record<string, unknown>, skewSeconds: number): bool
 function createTokens (
   sign: (payload: object) => string, keyring: Keyring, settings: TokenSettings
 ) {
+  const headerOf = createHeaderReader()
+
   function pair (userId: string, session: IssuedSession): TokenPair {
     return {
       access_token: sign({ sub: userId, sid: session.sessionId, jti: newId() }),

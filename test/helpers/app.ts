@@ -5,7 +5,7 @@ import Fastify, {
   type FastifyInstance, type FastifyServerOptions, type LightMyRequestResponse
 } from 'fastify'
 import fp from 'fastify-plugin'
-import app, { options } from '../../app.js'
+import app, { options, requestLogging } from '../../app.js'
 
 type Test = { teardown: (fn: () => unknown) => void, name: string }
 
@@ -46,7 +46,7 @@ export async function build (
   env: Record<string, string | undefined> = testEnv(),
   serverOptions: FastifyServerOptions = {}
 ): Promise<FastifyInstance> {
-  const server = Fastify({ ...options, logger: testLogger(), ...serverOptions })
+  const server = Fastify({ ...options, ...testOptions, logger: testLogger(), ...serverOptions })
   t.teardown(() => server.close())
   await server.register(fp(app), { env })
   await server.ready()
@@ -65,6 +65,11 @@ function testLogger (): FastifyServerOptions['logger'] {
   if (dir === undefined || dir === '') return false
   logFile ??= createWriteStream(path.join(dir, `latch-${process.pid}.log`), { flags: 'a' })
   return { ...(options.logger as object), level: 'info', stream: logFile }
+}
+
+/** Tests log every request, so that the log check sees every URL a test sent. */
+const testOptions: FastifyServerOptions = {
+  logController: requestLogging(process.env.LATCH_TEST_LOG_DIR !== undefined)
 }
 
 let counter = 0

@@ -2,7 +2,7 @@ import t from 'tap'
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import fp from 'fastify-plugin'
-import app, { options } from '../../app.js'
+import app, { options, requestLogging } from '../../app.js'
 import { testEnv, PASSWORD, uniqueName } from '../helpers/app.js'
 
 // Logs never hold a token, a password or a request body, whatever a client sends where.
@@ -13,7 +13,7 @@ t.test('a full session leaves no secret in the logs', async (t) => {
     write (chunk, _encoding, done) { lines.push(String(chunk)); done() }
   })
   const logger = { ...(options.logger as object), level: 'trace', stream }
-  const server = Fastify({ ...options, logger })
+  const server = Fastify({ ...options, logger, logController: requestLogging(true) })
   await server.register(fp(app), { env: testEnv() })
   t.teardown(() => server.close())
 
