@@ -1,12 +1,13 @@
 // npm run bench [-- --quick] [--duration S] [--rounds N] [--users N] [--sessions N]
 //                  [--instances N [--separate-ports]]
 // Measures latch's hot path on this machine against a bare Fastify route and a stateless
-// JWT route: starts its own Redis Cluster (ports 7600-7605), latch as `npm start` runs it,
-// and the baseline server; creates users through the API; runs every scenario with
-// autocannon in interleaved rounds; prints the median rounds and the targets, and writes
-// all rounds to bench-results/<timestamp>.json. It stops everything it started, also on
-// failure and Ctrl-C. Exit 0 even when a target fails (it measures, it does not test);
-// 1 when a server does not start or a scenario has more than 1% errors.
+// JWT route: starts its own Redis Cluster (ports 7600-7605, or from
+// BENCH_CLUSTER_PORT_BASE), latch as `npm start` runs it, and the baseline server;
+// creates users through the API; runs every scenario with autocannon in interleaved
+// rounds; prints the median rounds and the targets, and writes all rounds to
+// bench-results/<timestamp>.json. It stops everything it started, also on failure and
+// Ctrl-C. Exit 0 even when a target fails (it measures, it does not test); 1 when a
+// server does not start or a scenario has more than 1% errors.
 import { randomBytes } from 'node:crypto'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
@@ -36,7 +37,7 @@ import { describeMachine, header, type Machine } from './bench/machine.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const RESULTS = path.join(root, 'bench-results')
-const CLUSTER_BASE = 7600
+const CLUSTER_BASE = Number(process.env.BENCH_CLUSTER_PORT_BASE ?? 7600)
 const LATCH_PORT = 3700
 const BASELINE_PORT = 3720
 const KEY_PREFIX = 'bench:'

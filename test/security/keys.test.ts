@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createPublicKey, verify as verifySignature } from 'node:crypto'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -12,6 +12,7 @@ const NEW_SECRET = `${TEST_SECRET}-new`
 
 async function keyFiles (type: 'ed25519' | 'p256' | 'rsa') {
   const dir = await mkdtemp(path.join(tmpdir(), 'latch-keys-'))
+  t.teardown(async () => await rm(dir, { recursive: true, force: true }))
   const { privateKey, publicKey } = keyPair(type)
   const privateFile = path.join(dir, 'private.pem')
   const publicFile = path.join(dir, 'public.pem')

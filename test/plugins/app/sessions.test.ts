@@ -1,25 +1,8 @@
 import t from 'tap'
-import { Cluster } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import { build, testEnv, register, PASSWORD } from '../../helpers/app.js'
 import type { Credentials } from '../../../plugins/app/users/store.js'
-
-/** Every key under the server's prefix, read from every master. */
-async function keysOf (server: FastifyInstance): Promise<string[]> {
-  const cluster = server.cluster as Cluster
-  const found = await Promise.all(cluster.nodes('master').map(async (node) => {
-    const keys: string[] = []
-    let cursor = '0'
-    do {
-      const pattern = `${server.config.KEY_PREFIX}*`
-      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-      keys.push(...batch)
-      cursor = next
-    } while (cursor !== '0')
-    return keys
-  }))
-  return found.flat()
-}
+import { keysMatching } from '../../helpers/state.js'
 
 async function slotOf (server: FastifyInstance, key: string): Promise<number> {
   return Number(await server.cluster.call('CLUSTER', 'KEYSLOT', key))
@@ -94,7 +77,7 @@ t.test('session store', async (t) => {
     await sessions.check(id, first.sessionId)
     await sessions.list(id)
     const userSlot = await slotOf(server, keys.user(id))
-    const written = (await keysOf(server)).filter((key) => key.includes(`{${id}}`))
+    const written = await keysMatching(server, `${server.config.KEY_PREFIX}*{${id}}*`)
     t.equal(written.length, 4, 'user, index and two sessions')
     for (const key of written) {
       t.equal(await slotOf(server, key), userSlot, key)
