@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    keys: Keys
+  }
+}
+
 /** Ids are 128 random bits in base64url: 22 characters, never user input. */
 const ID_FORMAT = /^[A-Za-z0-9_-]{22}$/
 
@@ -34,12 +40,6 @@ export function createKeys (prefix: string) {
 }
 
 export type Keys = ReturnType<typeof createKeys>
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    keys: Keys
-  }
-}
 
 export default fp(async function keys (fastify) {
   fastify.decorate('keys', createKeys(fastify.config.KEY_PREFIX))
