@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { ChainableCommander } from 'ioredis'
 import { ClusterUnavailable, NotReplicated } from './errors/errors.js'
+import type { RedisClient } from '../external/redis.js'
 
 // How latch calls the cluster from a request: never for longer than CLUSTER_TIMEOUT_MS
 // (ioredis retries a command through a failover for seconds; a client is better served
@@ -22,6 +23,8 @@ export type Durable = <T>(build: Writes) => Promise<T>
 export interface ClusterCalls {
   guard: Guard
   durable: Durable
+  /** The client durable writes go through: scripts they run are defined on it too. */
+  writer: RedisClient
 }
 
 declare module 'fastify' {
@@ -68,7 +71,7 @@ export function createGuard (deadlineMs: number): Guard & { stop: () => void } {
 
 export default fp(async function clusterCalls (fastify) {
   const { CLUSTER_TIMEOUT_MS, WAIT_REPLICAS: replicas, WAIT_TIMEOUT_MS: timeout } = fastify.config
-  const redis = fastify.cluster
+  const redis = fastify.clusterWriter
   const guard = createGuard(CLUSTER_TIMEOUT_MS)
   fastify.addHook('onClose', async () => guard.stop())
 
@@ -86,4 +89,5 @@ export default fp(async function clusterCalls (fastify) {
 
   fastify.decorate('guard', guard)
   fastify.decorate('durable', async <T>(build: Writes) => await guard(write<T>(build)))
+  fastify.decorate<RedisClient>('writer', redis)
 }, { name: 'cluster-calls', dependencies: ['redis'] })

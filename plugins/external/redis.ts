@@ -7,7 +7,13 @@ export type RedisClient = Cluster | Redis
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** Reads and quick writes: the hot path's connection to each node. */
     cluster: RedisClient
+    /**
+     * Writes that wait for a replica. WAIT holds its connection until the replica answers,
+     * so it gets connections of its own: reads never queue behind a WAIT.
+     */
+    clusterWriter: RedisClient
   }
 }
 
@@ -72,14 +78,22 @@ export async function connect (client: RedisClient, where: string): Promise<void
 
 export default fp(async function redis (fastify) {
   const { REDIS_CLUSTER_NODES, REDIS_URL } = fastify.config
-  const client = createClient(REDIS_CLUSTER_NODES, REDIS_URL)
-  // ioredis reports every failed reconnect; one line per event is enough.
-  client.on('error', (err: Error) => fastify.log.warn({ err }, 'redis client error'))
+  const where = REDIS_URL === undefined ? REDIS_CLUSTER_NODES : 'REDIS_URL'
+  const [client, writer] = [1, 2].map(() => {
+    const created = createClient(REDIS_CLUSTER_NODES, REDIS_URL)
+    // ioredis reports every failed reconnect; one line per event is enough.
+    created.on('error', (err: Error) => fastify.log.warn({ err }, 'redis client error'))
+    return created
+  }) as [RedisClient, RedisClient]
 
-  await connect(client, REDIS_URL === undefined ? REDIS_CLUSTER_NODES : 'REDIS_URL')
-  // @fastify/redis owns the client's lifetime: it quits the client when the server closes.
+  await Promise.all([connect(client, where), connect(writer, where)])
+  // @fastify/redis owns the clients' lifetime: it quits them when the server closes.
   await fastify.register(fastifyRedis, { client: client as Redis, closeClient: true })
+  await fastify.register(fastifyRedis, {
+    client: writer as Redis, closeClient: true, namespace: 'writer'
+  })
   fastify.decorate<RedisClient>('cluster', client)
+  fastify.decorate<RedisClient>('clusterWriter', writer)
 }, { name: 'redis', dependencies: ['config'] })
 
 export interface ShardHealth {

@@ -84,6 +84,7 @@ export function createSessionStore (
   const { guard, durable } = calls
   const { ttlSeconds, graceSeconds } = settings
   defineScripts(redis)
+  defineScripts(calls.writer)
 
   /** Returns null when the user was deleted or changed password after the check. */
   async function create (session: NewSession): Promise<IssuedSession | null> {

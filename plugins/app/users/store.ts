@@ -46,6 +46,7 @@ export async function createUserStore (
 ) {
   const { guard, durable } = calls
   defineScripts(redis)
+  defineScripts(calls.writer)
   // Unknown usernames are checked against this hash so that they cost what a wrong
   // password costs, and the two cannot be told apart by timing.
   const decoyHash = await hash(randomBytes(32), ARGON2)
