@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto'
+import { availableParallelism } from 'node:os'
+import pLimit from 'p-limit'
 import { hash, verify, Algorithm, type Options } from '@node-rs/argon2'
 import type { Result } from 'ioredis'
 import type { RedisClient } from '../../external/redis.js'
@@ -23,6 +25,15 @@ declare module 'ioredis' {
 
 // OWASP's baseline for argon2id: about 12 ms per hash here, off the event loop.
 const ARGON2: Options = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2 }
+
+// argon2 runs on libuv's pool of four threads. Left alone, a burst of logins takes every
+// core and the event loop, which serves every /me, waits behind it. One core is kept for
+// the event loop; logins beyond that queue here.
+const argon2Slots = pLimit(Math.max(1, availableParallelism() - 1))
+const hashPassword = async (password: string | Buffer) =>
+  await argon2Slots(async () => await hash(password, ARGON2))
+const checkHash = async (stored: string, password: string) =>
+  await argon2Slots(async () => await verify(stored, password))
 
 export interface User {
   id: string
@@ -49,12 +60,12 @@ export async function createUserStore (
   defineScripts(calls.writer)
   // Unknown usernames are checked against this hash so that they cost what a wrong
   // password costs, and the two cannot be told apart by timing.
-  const decoyHash = await hash(randomBytes(32), ARGON2)
+  const decoyHash = await hashPassword(randomBytes(32))
 
   async function register (rawName: string, password: string): Promise<User> {
     const username = normaliseUsername(rawName)
     if (username === null) throw new InvalidUsername()
-    const passwordHash = await hash(password, ARGON2)
+    const passwordHash = await hashPassword(password)
     const id = newId()
 
     // The user record comes first: until the name is claimed nothing points at it.
@@ -91,14 +102,14 @@ export async function createUserStore (
     const [stored, credential] = id === null
       ? [null, null]
       : await guard(redis.hmget(keys.user(id), 'password', 'credential'))
-    const matches = await verify(stored ?? decoyHash, password)
+    const matches = await checkHash(stored ?? decoyHash, password)
     if (!matches || id === null || username === null || !stored || !credential) return null
     return { id, username, credential }
   }
 
   async function checkPassword (id: string, password: string): Promise<void> {
     const stored = await guard(redis.hget(keys.user(id), 'password'))
-    if (!await verify(stored ?? decoyHash, password) || stored === null) {
+    if (!await checkHash(stored ?? decoyHash, password) || stored === null) {
       throw new InvalidPassword()
     }
   }
@@ -106,7 +117,7 @@ export async function createUserStore (
   /** Sets a new password and ends every session of the user but `keep`. */
   async function changePassword (id: string, keep: string, current: string, next: string) {
     await checkPassword(id, current)
-    const passwordHash = await hash(next, ARGON2)
+    const passwordHash = await hashPassword(next)
     const ended = await durable<number>((writes) => writes.latchChangePassword(
       keys.user(id), keys.sessions(id), passwordHash, newId(), keys.sessionPrefix(id), keep))
     if (ended < 0) throw new InvalidPassword()
