@@ -36,6 +36,8 @@ export default fp(async function loginFailures (fastify) {
     async check (request: FastifyRequest, reply: FastifyReply) {
       const status = await limiter(request, { increment: false })
       if (status.isAllowed || status.remaining > 0) return
+      const route = request.routeOptions.url ?? ''
+      fastify.audit(request, 'rate_limit.hit', { route, limit: 'account' })
       reply.header('retry-after', String(Math.max(1, status.ttlInSeconds)))
       throw new TooManyRequests()
     },
@@ -43,4 +45,4 @@ export default fp(async function loginFailures (fastify) {
       await limiter(request)
     }
   })
-}, { name: 'login-failures', dependencies: ['rate-limit'] })
+}, { name: 'login-failures', dependencies: ['rate-limit', 'audit'] })

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import { isId } from '../../plugins/app/keys.js'
+import { normaliseUsername } from '../../plugins/app/users/username.js'
 import {
   InvalidCredentials, InvalidRefreshToken
 } from '../../plugins/app/errors/errors.js'
@@ -20,6 +21,11 @@ function sessionOf (request: FastifyRequest): string {
 const auth: FastifyPluginAsyncTypebox = async (fastify) => {
   const { LOGIN_RATE_PER_IP, REGISTER_RATE_PER_IP, REFRESH_RATE_PER_SESSION } = fastify.config
 
+  function refuseLogin (request: FastifyRequest, username: string): never {
+    fastify.audit(request, 'login.failed', { username: normaliseUsername(username) })
+    throw new InvalidCredentials()
+  }
+
   fastify.post('/register', {
     config: { rateLimit: { max: REGISTER_RATE_PER_IP, timeWindow: HOUR_MS } },
     schema: {
@@ -27,7 +33,9 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Create an account',
       body: Credentials,
       response: {
-        201: Type.Object({ id: Type.String(), username: Type.String() }),
+        201: Type.Object({ id: Type.String(), username: Type.String() }, {
+          examples: [{ id: 'kykyO6VVPomnyW_cldMXEQ', username: 'alice' }]
+        }),
         ...errors(400, 409, 429, 503)
       }
     }
@@ -36,7 +44,7 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
 
     const user = await fastify.users.register(username, password)
 
-    request.log.info({ userId: user.id }, 'account created')
+    fastify.audit(request, 'account.created', { userId: user.id })
     return reply.code(201).send(user)
   })
 
@@ -55,7 +63,7 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
     const user = await fastify.users.authenticate(username, password)
     if (user === null) {
       await fastify.loginFailures.record(request)
-      throw new InvalidCredentials()
+      return refuseLogin(request, username)
     }
 
     const session = await fastify.sessions.create({
@@ -66,7 +74,9 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
       ip: request.ip
     })
     // The password changed or the account was deleted while it was being checked.
-    if (session === null) throw new InvalidCredentials()
+    if (session === null) return refuseLogin(request, username)
+
+    fastify.audit(request, 'login.succeeded', { userId: user.id, sessionId: session.sessionId })
     return fastify.tokens.pair(user.id, session)
   })
 
@@ -87,15 +97,23 @@ const auth: FastifyPluginAsyncTypebox = async (fastify) => {
         'new refresh token. Presenting an already-rotated token later ends the session.',
       body: Type.Object({
         refresh_token: Type.String({ minLength: 1, maxLength: 512 })
-      }, { additionalProperties: false }),
+      }, {
+        additionalProperties: false,
+        examples: [{
+          refresh_token: 'kykyO6VVPomnyW_cldMXEQ.S_OU8y4axtwhnwqjInDbVA.' +
+            'q0bR3x3NnYk1Vd2Jh9uJ8sGm1pTj0f2Q4y5Z6a7B8c9'
+        }]
+      }),
       response: { 200: TokenPair, ...errors(400, 401, 429, 503) }
     }
   }, async (request) => {
     const rotation = await fastify.sessions.rotate(request.body.refresh_token)
 
-    if (rotation.outcome === 'reused') {
-      const { userId, sessionId } = rotation
-      request.log.warn({ userId, sessionId }, 'refresh token reused: session ended')
+    fastify.metrics.refreshes.inc(rotation.outcome)
+    if (rotation.outcome === 'reused' || rotation.outcome === 'retried') {
+      const { userId, sessionId, outcome } = rotation
+      const cause = outcome === 'reused' ? 'theft' : 'retry'
+      fastify.audit(request, 'refresh.reused', { userId, sessionId, cause })
     }
     if (!('refreshToken' in rotation)) throw new InvalidRefreshToken()
 

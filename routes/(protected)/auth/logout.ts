@@ -22,7 +22,7 @@ const sessionAuth: FastifyPluginAsyncTypebox = async (fastify) => {
 
     await fastify.sessions.logout(userId, sessionId, scope)
 
-    request.log.info({ userId, sessionId, scope }, 'logged out')
+    fastify.audit(request, 'logout', { userId, sessionId, scope })
     return reply.code(204).send(null)
   })
 }

@@ -20,7 +20,7 @@ const password: FastifyPluginAsyncTypebox = async (fastify) => {
 
     await fastify.users.changePassword(userId, sessionId, current, next)
 
-    request.log.info({ userId, sessionId }, 'password changed')
+    fastify.audit(request, 'password.changed', { userId, sessionId })
     return reply.code(204).send(null)
   })
 }

@@ -21,7 +21,18 @@ const sessions: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: "The caller's live sessions",
       security: [{ bearerAuth: [] }],
       response: {
-        200: Type.Object({ sessions: Type.Array(Session) }),
+        200: Type.Object({ sessions: Type.Array(Session) }, {
+          examples: [{
+            sessions: [{
+              id: 'S_OU8y4axtwhnwqjInDbVA',
+              created_at: '2026-01-05T09:12:44.000Z',
+              last_used_at: '2026-01-05T09:40:02.000Z',
+              user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/146.0',
+              ip: '203.0.113.7',
+              current: true
+            }]
+          }]
+        }),
         ...errors(...PROTECTED_ERRORS)
       }
     }
@@ -51,14 +62,14 @@ const sessions: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 204: NoContent, ...errors(...PROTECTED_ERRORS, 404) }
     }
   }, async (request, reply) => {
-    const { userId } = request.auth
+    const { userId, sessionId } = request.auth
     const { id } = request.params
 
     // The key is built from the caller's own id: another user's session cannot match.
     const ended = await fastify.sessions.end(userId, id)
     if (!ended) throw new NotFound('No such session')
 
-    request.log.info({ userId, sessionId: id }, 'session ended')
+    fastify.audit(request, 'session.ended', { userId, sessionId: id, endedBy: sessionId })
     return reply.code(204).send(null)
   })
 }

@@ -9,7 +9,13 @@ const me: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Who the token belongs to',
       security: [{ bearerAuth: [] }],
       response: {
-        200: Type.Object({ id: Type.String(), username: Type.String(), session_id: Type.String() }),
+        200: Type.Object({
+          id: Type.String(), username: Type.String(), session_id: Type.String()
+        }, {
+          examples: [{
+            id: 'kykyO6VVPomnyW_cldMXEQ', username: 'alice', session_id: 'S_OU8y4axtwhnwqjInDbVA'
+          }]
+        }),
         ...errors(...PROTECTED_ERRORS)
       }
     }
@@ -31,7 +37,7 @@ const me: FastifyPluginAsyncTypebox = async (fastify) => {
 
     await fastify.users.remove(userId, request.body.password)
 
-    request.log.info({ userId }, 'account deleted')
+    fastify.audit(request, 'account.deleted', { userId })
     return reply.code(204).send(null)
   })
 }
