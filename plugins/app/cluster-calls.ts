@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { ChainableCommander } from 'ioredis'
-import { ClusterUnavailable, NotReplicated } from './errors/errors.js'
+import { ClusterUnavailable, DeadlinePassed, NotReplicated } from './errors/errors.js'
 import type { RedisClient } from '../external/redis.js'
 
 // How latch calls the cluster from a request: never for longer than CLUSTER_TIMEOUT_MS
@@ -50,7 +50,7 @@ export function createGuard (deadlineMs: number): Guard & { stop: () => void } {
     for (const call of pending) {
       if (call.startedAt > overdue) continue
       pending.delete(call)
-      call.reject(new ClusterUnavailable({ cause: new Error('cluster deadline passed') }))
+      call.reject(new ClusterUnavailable({ cause: new DeadlinePassed() }))
     }
   }, SWEEP_MS)
   sweep.unref()

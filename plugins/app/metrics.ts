@@ -2,6 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import fp from 'fastify-plugin'
 import type { FastifyError } from 'fastify'
 import { Counter, Gauge, Registry, type Metric } from 'prom-client'
+import { DeadlinePassed, NotReplicated } from './errors/errors.js'
 
 // latch's Prometheus metrics. Each app has its own registry: prom-client's global one
 // would refuse the second app of a process (the tests build many) and mix their counts.
@@ -216,8 +217,9 @@ export function createMetrics () {
 export function clusterFailure (error: FastifyError): 'timeout' | 'error' | null {
   if (error.code !== 'CLUSTER_UNAVAILABLE') return null
   const cause = error.cause instanceof Error ? error.cause : undefined
-  const slow = cause?.name === 'NotReplicated' ||
-    /deadline passed|timed out/i.test(cause?.message ?? '')
+  // ioredis names no class for its own command timeout: its message is all there is.
+  const slow = cause instanceof DeadlinePassed || cause instanceof NotReplicated ||
+    /timed out/i.test(cause?.message ?? '')
   return slow ? 'timeout' : 'error'
 }
 

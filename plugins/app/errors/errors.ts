@@ -40,6 +40,14 @@ export const TooManyRequests = createError(
 export const ClusterUnavailable = createError(
   'CLUSTER_UNAVAILABLE', 'The session store cannot answer right now; retry shortly', 503)
 
+/** The cluster did not answer within CLUSTER_TIMEOUT_MS. */
+export class DeadlinePassed extends Error {
+  override name = 'DeadlinePassed'
+  constructor () {
+    super('cluster deadline passed')
+  }
+}
+
 /** A write reached its master but not, in time, a replica: a failover could undo it. */
 export class NotReplicated extends Error {
   override name = 'NotReplicated'

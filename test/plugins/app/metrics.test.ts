@@ -2,7 +2,9 @@ import t from 'tap'
 import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import app, { options } from '../../../app.js'
-import { ClusterUnavailable, NotReplicated } from '../../../plugins/app/errors/errors.js'
+import {
+  ClusterUnavailable, DeadlinePassed, NotReplicated
+} from '../../../plugins/app/errors/errors.js'
 import { createGuard } from '../../../plugins/app/cluster-calls.js'
 import { clusterFailure, createMetrics } from '../../../plugins/app/metrics.js'
 import { build, get, signedIn, testEnv } from '../../helpers/app.js'
@@ -11,7 +13,7 @@ const lines = async (text: Promise<string> | string) => (await text).split('\n')
 
 t.test('cluster failures are told apart: too slow, or failed', async (t) => {
   const unavailable = (cause: Error) => new ClusterUnavailable({ cause })
-  t.equal(clusterFailure(unavailable(new Error('cluster deadline passed'))), 'timeout')
+  t.equal(clusterFailure(unavailable(new DeadlinePassed())), 'timeout')
   t.equal(clusterFailure(unavailable(new Error('Command timed out'))), 'timeout')
   t.equal(clusterFailure(unavailable(new NotReplicated())), 'timeout', 'no replica in time')
   t.equal(clusterFailure(unavailable(new Error('Connection is closed.'))), 'error')
@@ -31,7 +33,7 @@ t.test('503s from handlers and from hooks are counted by cause', async (t) => {
   const server = Fastify({ ...options, logger: false })
   t.teardown(() => server.close())
   await server.register(fp(app), { env: testEnv() })
-  const slow = () => new ClusterUnavailable({ cause: new Error('cluster deadline passed') })
+  const slow = () => new ClusterUnavailable({ cause: new DeadlinePassed() })
   server.get('/slow', async () => { throw slow() })
   server.get('/broken', {
     onRequest: async () => { throw new ClusterUnavailable({ cause: new Error('ECONNRESET') }) }
