@@ -220,11 +220,8 @@ function report (t: Test, r: Shutdown): void {
   t.comment(`GET /me sent after SIGTERM: ${tally(after)}`)
   t.comment(`logins in flight at SIGTERM: ${tally(r.inFlight)}`)
 
-  // Known shortcoming: after a close under keep-alive load, something keeps the event loop
-  // alive and the process only ends when fastify-cli's grace delay (-g) runs out, with
-  // status 1. Every request is answered by then; the exit is bounded, not prompt.
-  t.comment(`exit status ${String(r.code)}`)
-  t.ok(r.exitMs <= EXIT_LIMIT_MS, `the process ends within ${EXIT_LIMIT_MS} ms of SIGTERM`)
+  t.equal(r.code, 0, 'the process exits with status 0, not killed by the grace timeout')
+  t.ok(r.exitMs <= EXIT_LIMIT_MS, `within ${EXIT_LIMIT_MS} ms of SIGTERM`)
   t.ok(r.inFlight.every((o) => o.status === 200), 'logins in flight at SIGTERM finish: 200')
   t.ok(before.every((o) => o.kind === 'response'), 'every request sent before SIGTERM is answered')
   const answered = [...r.outcomes, ...r.inFlight].filter((o) => o.kind === 'response')
